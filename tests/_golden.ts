@@ -101,6 +101,9 @@ export function assertClose(
   what: string,
 ): void {
   const r = relL2(actual, expected);
+  if (Deno.env.get("TRAJBENCH_SHOW_ERR")) {
+    console.log(`${what}: ${r.toExponential(2)}`);
+  }
   if (!(r <= tol)) {
     throw new Error(
       `${what}: relative L2 error ${r.toExponential(3)} exceeds ${tol} ` +

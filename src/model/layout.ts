@@ -85,7 +85,9 @@ export function paramLayout(spec: ConvNetSpec): ParamLayout {
   const { inChannels, height, width, numClasses, netWidth, netDepth } = spec;
   for (const [k, v] of Object.entries(spec)) {
     if (!Number.isInteger(v) || v <= 0) {
-      throw new RangeError(`ConvNetSpec.${k} must be a positive integer, got ${v}`);
+      throw new RangeError(
+        `ConvNetSpec.${k} must be a positive integer, got ${v}`,
+      );
     }
   }
   const tensors: ParamTensor[] = [];
