@@ -17,7 +17,7 @@ import {
   type StudentProblem,
   unrolledGradient,
 } from "../../src/distill/gradient.ts";
-import { assertClose, g64, loadGolden, nchwToNhwc } from "../_golden.ts";
+import { assertClose, loadGolden, nchwToNhwc } from "../_golden.ts";
 
 await initBackend({ log: false });
 
