@@ -222,6 +222,7 @@ export async function hasExpert(
   store: TrajectoryStore,
   index: number,
 ): Promise<boolean> {
+  checkIndex(index);
   const entry = await readEntry(store, index);
   if (entry === null) return false;
   return (await fileSize(path.join(store.dir, entry.file))) === entry.bytes;
