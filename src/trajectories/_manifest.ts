@@ -11,8 +11,9 @@
  * Why records instead of a lock around one manifest: several processes train
  * experts into the same folder and finish in any order. A lock file outlives a
  * killed process and needs stale-lock guessing (pids do not cross machines on a
- * shared file system); records need no lock at all, because each process only
- * ever renames files it alone writes. The manifest is derived data: when two
+ * shared file system). Records need no lock, because one expert's files are
+ * written by one process only; the one shared file, the manifest, is derived
+ * data: when two
  * processes rebuild it at the same moment and the older listing wins the
  * rename, the next rebuild or any {@link readRecords} call sees every record
  * anyway, and each writer re-lists after renaming until what it wrote is
