@@ -13,11 +13,10 @@
  * killed process and needs stale-lock guessing (pids do not cross machines on a
  * shared file system). Records need no lock, because one expert's files are
  * written by one process only; the one shared file, the manifest, is derived
- * data: when two
- * processes rebuild it at the same moment and the older listing wins the
- * rename, the next rebuild or any {@link readRecords} call sees every record
- * anyway, and each writer re-lists after renaming until what it wrote is
- * current, so the last writer to finish always leaves a complete manifest.
+ * data. When two processes rebuild it at the same moment and the older listing
+ * wins the rename, the next rebuild or any {@link readRecords} call sees every
+ * record anyway, and each writer re-lists after renaming until what it wrote
+ * is current, so the last writer to finish always leaves a complete manifest.
  *
  * @module
  */
