@@ -96,7 +96,9 @@ export function* readTar(
     const size = octal(header.subarray(124, 136), archive, "size");
     const type = String.fromCharCode(header[156]!);
     let name = cString(header.subarray(0, 100));
-    if (cString(header.subarray(257, 262)) === "ustar") {
+    // Only POSIX ustar ("ustar\0") has a name prefix at 345; old GNU headers
+    // ("ustar  \0") keep access and change times there.
+    if (cString(header.subarray(257, 263)) === "ustar") {
       const prefix = cString(header.subarray(345, 500));
       if (prefix) name = `${prefix}/${name}`;
     }

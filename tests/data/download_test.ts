@@ -536,3 +536,31 @@ Deno.test("extract: members escaping the folder, or no top folder, are rejected"
     await removeDir(root);
   }
 });
+
+Deno.test("extract: old GNU tar headers keep times, not a name prefix, at byte 345", async () => {
+  const tar = tarBytes({ "top/a.bin": Uint8Array.of(42) });
+  const enc = new TextEncoder();
+  // Turn every header into a GNU one with an access time where ustar keeps
+  // its prefix, then fix the checksum.
+  for (let at = 0; at < 1024; at += 512) {
+    const h = tar.subarray(at, at + 512);
+    h.set(enc.encode("ustar  \0"), 257);
+    h.set(enc.encode("14567123456\0"), 345);
+    h.set(enc.encode("        "), 148);
+    const sum = h.reduce((a, b) => a + b, 0);
+    h.set(enc.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+  }
+  const root = await Deno.makeTempDir({ prefix: "trajbench-dl-test-" });
+  try {
+    const archive = path.join(root, "gnu.tar.gz");
+    await Deno.writeFile(archive, gzip(tar));
+    const top = await extractArchive(archive, root, "top");
+    assert.equal(top, path.join(root, "top"));
+    assert.deepEqual(
+      await Deno.readFile(path.join(top, "a.bin")),
+      Uint8Array.of(42),
+    );
+  } finally {
+    await removeDir(root);
+  }
+});
