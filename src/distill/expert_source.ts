@@ -21,6 +21,7 @@ import {
 import { type Convexified, pointAt } from "../trajectories/convexify.ts";
 import type { ParamLayout } from "../model/layout.ts";
 import { InputError } from "../util/errors.ts";
+import { checkExpertAccuracy } from "../experts/accuracy.ts";
 import { sha256 } from "../util/fs.ts";
 
 /** One expert's path through parameter space. */
@@ -90,6 +91,11 @@ export interface ExpertSourceOptions {
   maxExperts?: number;
   /** Bytes of experts kept in memory. @default 2 GiB */
   cacheBytes?: number;
+  /**
+   * Refuse the source when a used expert's final test accuracy is below this
+   * fraction. @default 0 (accept all)
+   */
+  minAccuracy?: number;
 }
 
 function pick(indices: number[], dir: string, max?: number): number[] {
@@ -122,6 +128,7 @@ export async function sgdExpertSource(
   }
   const cache = new Cache<ExpertPath>(options.cacheBytes ?? 2 ** 31);
   const used = entries.filter((e) => indices.includes(e.index));
+  checkExpertAccuracy(used, options.minAccuracy ?? 0, dir);
   return {
     kind: "sgd",
     layout: store.layout,
@@ -150,6 +157,7 @@ export async function convexifiedExpertSource(
   const entries = await listConvexified(store);
   const indices = pick(entries.map((e) => e.index), dir, options.maxExperts);
   const used = entries.filter((e) => indices.includes(e.index));
+  checkExpertAccuracy(used, options.minAccuracy ?? 0, dir);
   const snapshots = new Set(used.map((e) => e.sourceSnapshots));
   if (snapshots.size !== 1) {
     throw new InputError(

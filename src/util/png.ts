@@ -58,7 +58,10 @@ export function encodePng(
   const raw = new Uint8Array((stride + 1) * height);
   for (let y = 0; y < height; y++) {
     raw[y * (stride + 1)] = 0;
-    raw.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+    raw.set(
+      pixels.subarray(y * stride, (y + 1) * stride),
+      y * (stride + 1) + 1,
+    );
   }
   const parts = [
     Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
