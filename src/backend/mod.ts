@@ -8,10 +8,30 @@
  * {@link initBackend} once at start-up and records {@link BackendInfo} in its
  * outputs.
  *
+ * On `wasm` and `cpu` the suite's native kernels (native/, see native.ts)
+ * replace the heavy kernels when their library is built; `TRAJBENCH_NATIVE`
+ * (`auto`, `on`, `off`) controls that.
+ *
  * @module
  */
 import { tf } from "./tf.ts";
 import { InputError } from "../util/errors.ts";
+import {
+  disableNativeKernels,
+  enableNativeKernels,
+  NATIVE_CHOICES,
+  type NativeChoice,
+  type NativeKernelsInfo,
+  parseNativeChoice,
+} from "./native.ts";
+
+export {
+  NATIVE_CHOICES,
+  NATIVE_KERNELS,
+  type NativeChoice,
+  type NativeKernelsInfo,
+  nativeKernelsInfo,
+} from "./native.ts";
 
 /** Backend names accepted by `--backend` and `TRAJBENCH_BACKEND`. */
 export const BACKEND_CHOICES = ["auto", "tensorflow", "wasm", "cpu"] as const;
@@ -28,6 +48,8 @@ export interface BackendInfo {
   package: string;
   /** Whether the wasm backend runs with SIMD. */
   simd?: boolean;
+  /** The native kernel path (wasm and cpu backends only). */
+  native?: NativeKernelsInfo;
 }
 
 let current: BackendInfo | undefined;
@@ -102,8 +124,52 @@ async function useCpu(): Promise<BackendInfo> {
 export interface InitBackendOptions {
   /** Which backend; falls back to `TRAJBENCH_BACKEND`, then `auto`. */
   backend?: BackendChoice | string;
+  /**
+   * Native kernels: `auto` uses them when the library is built, `on`
+   * requires them, `off` keeps the stock kernels.
+   * @default $TRAJBENCH_NATIVE, then "auto"
+   */
+  native?: NativeChoice | string;
   /** Log the chosen backend to stderr. @default true */
   log?: boolean;
+}
+
+function applyNative(
+  info: BackendInfo,
+  value: string | undefined,
+  subject: string,
+): NativeKernelsInfo {
+  const choice = parseNativeChoice(value);
+  if (!choice) {
+    throw new InputError(
+      subject,
+      `unknown setting "${value}"; expected one of ${
+        NATIVE_CHOICES.join(", ")
+      }`,
+    );
+  }
+  if (info.name !== "wasm" && info.name !== "cpu") {
+    disableNativeKernels(`not used with the ${info.name} backend`);
+    return { active: false, reason: `not used with the ${info.name} backend` };
+  }
+  if (choice === "off") {
+    disableNativeKernels(`switched off (${subject}=off)`);
+    return { active: false, reason: `switched off (${subject}=off)` };
+  }
+  const native = enableNativeKernels();
+  if (!native.active && choice === "on") {
+    throw new InputError(
+      subject,
+      `native kernels unavailable: ${native.reason}`,
+    );
+  }
+  return native;
+}
+
+function describeNative(n: NativeKernelsInfo | undefined): string {
+  if (!n) return "";
+  if (!n.active) return `; native kernels off: ${n.reason ?? "unknown"}`;
+  return `; native kernels on (${n.threads} threads, ${n.blas ?? "BLAS"})`;
 }
 
 /**
@@ -120,7 +186,15 @@ export async function initBackend(
     ? "--backend"
     : "TRAJBENCH_BACKEND";
   const choice = parseBackendChoice(options.backend ?? fromEnv, subject);
+  const nativeValue = options.native ?? Deno.env.get("TRAJBENCH_NATIVE");
+  const nativeSubject = options.native !== undefined
+    ? "--native"
+    : "TRAJBENCH_NATIVE";
   if (current && (choice === "auto" || choice === current.name)) {
+    const native = applyNative(current, nativeValue, nativeSubject);
+    if (native.active !== current.native?.active) {
+      current = { ...current, native };
+    }
     return current;
   }
 
@@ -139,12 +213,13 @@ export async function initBackend(
   }
   info ??= await useCpu();
   tf.enableProdMode();
+  info.native = applyNative(info, nativeValue, nativeSubject);
   current = info;
   if (options.log ?? true) {
     console.error(
       `[trajbench] backend ${info.name} (${info.package}, tfjs ${info.tfjsVersion}${
         info.simd === undefined ? "" : info.simd ? ", simd" : ", no simd"
-      })`,
+      }${describeNative(info.native)})`,
     );
   }
   return info;
