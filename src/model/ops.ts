@@ -22,6 +22,7 @@
  * @module
  */
 import { type Tensor4D, tf } from "../backend/tf.ts";
+import { hasKernel, NATIVE_KERNELS } from "../backend/native.ts";
 
 const K = 3;
 
@@ -40,6 +41,11 @@ function padSpatial(x: Tensor4D, pad: number): Tensor4D {
 }
 
 function convRaw(x: Tensor4D, w: Tensor4D, pad: number): Tensor4D {
+  if (hasKernel(NATIVE_KERNELS.conv)) {
+    return tf.engine().runKernel(NATIVE_KERNELS.conv, { x, filter: w }, {
+      pad,
+    }) as Tensor4D;
+  }
   // Explicit pad + "valid" keeps every backend on its plain conv kernel.
   return tf.conv2d(padSpatial(x, pad), w, 1, "valid");
 }
@@ -50,6 +56,13 @@ function adjointFilter(w: Tensor4D): Tensor4D {
 }
 
 function convBackInputRaw(dy: Tensor4D, w: Tensor4D, pad: number): Tensor4D {
+  if (hasKernel(NATIVE_KERNELS.convBackInput)) {
+    return tf.engine().runKernel(
+      NATIVE_KERNELS.convBackInput,
+      { dy, filter: w },
+      { pad },
+    ) as Tensor4D;
+  }
   // For stride 1 the input gradient is a conv of dy with the adjoint filter,
   // padded by K-1-pad (a crop when pad exceeds K-1, as for 28x28 input).
   return convRaw(dy, adjointFilter(w), K - 1 - pad);
@@ -60,6 +73,11 @@ function convBackFilterRaw(
   dy: Tensor4D,
   pad: number,
 ): Tensor4D {
+  if (hasKernel(NATIVE_KERNELS.convBackFilter)) {
+    return tf.engine().runKernel(NATIVE_KERNELS.convBackFilter, { x, dy }, {
+      pad,
+    }) as Tensor4D;
+  }
   const [b, , , cin] = x.shape;
   const [, ho, wo, cout] = dy.shape;
   const xp = padSpatial(x, pad);
@@ -173,10 +191,19 @@ export function convOutSize(inSize: number, pad: number): number {
 }
 
 function avgPoolRaw(x: Tensor4D): Tensor4D {
+  if (hasKernel(NATIVE_KERNELS.avgPool2)) {
+    return tf.engine().runKernel(NATIVE_KERNELS.avgPool2, { x }) as Tensor4D;
+  }
   return tf.avgPool(x, 2, 2, "valid");
 }
 
 function avgPoolBackRaw(dy: Tensor4D, inH: number, inW: number): Tensor4D {
+  if (hasKernel(NATIVE_KERNELS.avgPool2Back)) {
+    return tf.engine().runKernel(NATIVE_KERNELS.avgPool2Back, { dy }, {
+      inHeight: inH,
+      inWidth: inW,
+    }) as Tensor4D;
+  }
   const [b, h, w, c] = dy.shape;
   const up = tf.reshape(
     tf.tile(tf.reshape(tf.mul(dy, 0.25), [b, h, 1, w, 1, c]), [
