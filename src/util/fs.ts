@@ -69,9 +69,20 @@ export async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** View float32 data as little-endian bytes (copying only on big-endian hosts). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Float32 data as little-endian bytes: a view on little-endian hosts (every
+ * platform Deno ships for), a byte-swapped copy elsewhere.
+ */
 export function float32ToBytes(values: Float32Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (LITTLE_ENDIAN) {
+    return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  }
+  const out = new Uint8Array(values.byteLength);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => view.setFloat32(4 * i, v, true));
+  return out;
 }
 
 /** Read little-endian float32 data from bytes into a fresh, aligned array. */
@@ -82,6 +93,11 @@ export function bytesToFloat32(bytes: Uint8Array): Float32Array {
     );
   }
   const out = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(out.buffer).set(bytes);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(out.buffer).set(bytes);
+  } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+  }
   return out;
 }
