@@ -181,6 +181,12 @@ export function planLines(
       evalSecs(data.train.numClasses * r.ipc, s.eval.runs, s.eval.epochs),
     );
   }
+  if (s.full) {
+    add(
+      `eval whole training set (${data.train.count} images): ${s.full.runs} runs × ${s.full.epochs} epochs`,
+      evalSecs(data.train.count, s.full.runs, s.full.epochs),
+    );
+  }
   return { lines, seconds: total };
 }
 
@@ -552,6 +558,45 @@ export async function reproduce(
       ...stats,
       bestOverCheckpoints: null,
       paper: paperValueFor(spec, "random"),
+    });
+  }
+
+  if (s.full) {
+    const data = await dataFor(s.cells[0]?.zca ?? false);
+    const protocol = { ...s.eval, runs: s.full.runs, epochs: s.full.epochs };
+    const r = await ensureEvaluation(
+      { label: `full-${spec.dataset}`, key: { full: data.trainSha256 } },
+      data,
+      s.expert,
+      data.train,
+      s.expert.lr,
+      s.evalSeed,
+      protocol,
+    );
+    const settings = baseSettings(data);
+    settings["eval.runs"] = s.full.runs;
+    settings["eval.epochs"] = s.full.epochs;
+    record({
+      table: spec.name,
+      scale,
+      dataset: spec.dataset,
+      method: "full",
+      ipc: 0,
+      variant: "",
+      distillSeed: null,
+      iteration: null,
+      lr: s.expert.lr,
+      settings,
+      backend: backend?.name ?? "unknown",
+    }, r);
+    cells.push({
+      dataset: spec.dataset,
+      method: "full",
+      ipc: 0,
+      variant: "",
+      ...summarizeCell(runs.filter((x) => x.method === "full")),
+      bestOverCheckpoints: null,
+      paper: paperValueFor(spec, "full"),
     });
   }
 

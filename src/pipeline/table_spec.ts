@@ -51,6 +51,12 @@ export interface ScaleSpec {
   distill: Partial<DistillConfig>;
   cells: CellSpec[];
   random: RandomSpec[];
+  /**
+   * The "whole training set" row: the evaluation protocol applied to every
+   * (subset) training image, with the expert learning rate. Omitted where it
+   * is not affordable.
+   */
+  full?: { runs: number; epochs: number };
   /** Evaluation protocol of the final sets. */
   eval: Partial<EvalProtocol> & { runs: number; epochs: number };
   /**
