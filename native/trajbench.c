@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TB_ABI_VERSION 1
+#define TB_ABI_VERSION 2
 
 /* OpenBLAS extensions; weak so that another CBLAS also links. */
 extern void openblas_set_num_threads(int) __attribute__((weak));
@@ -437,4 +437,146 @@ void tb_avgpool2_back(const float *dy, float *dx, int B, int H, int W, int C) {
   tb_pool p = {.in = dy, .out = dx, .H = H, .W = W, .C = C, .Ho = H / 2,
                .Wo = W / 2};
   tb_parallel(B, (double)B * H * W * C, tb_pool_back_task, &p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Elementwise operations                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum { TB_ADD = 0, TB_SUB = 1, TB_MUL = 2, TB_DIV = 3 };
+
+#define TB_MAX_RANK 8
+
+typedef struct {
+  const float *a, *b;
+  float *y;
+  int op, rank;
+  long dim[TB_MAX_RANK], sa[TB_MAX_RANK], sb[TB_MAX_RANK];
+  long outer; /* product of every dimension but the last */
+} tb_bin;
+
+/* One inner run of n outputs; the op and the stride pattern are fixed per
+   call so each loop below vectorises. */
+#define TB_RUN(EXPR)                                                        \
+  do {                                                                      \
+    if (ia && ib)                                                           \
+      for (long i = 0; i < n; i++) { float x = a[i], z = b[i]; y[i] = EXPR; } \
+    else if (ia)                                                            \
+      for (long i = 0; i < n; i++) { float x = a[i], z = b[0]; y[i] = EXPR; } \
+    else if (ib)                                                            \
+      for (long i = 0; i < n; i++) { float x = a[0], z = b[i]; y[i] = EXPR; } \
+    else                                                                    \
+      for (long i = 0; i < n; i++) { float x = a[0], z = b[0]; y[i] = EXPR; } \
+  } while (0)
+
+static void tb_bin_run(int op, const float *a, const float *b, float *y,
+                       long n, long ia, long ib) {
+  switch (op) {
+    case TB_ADD: TB_RUN(x + z); break;
+    case TB_SUB: TB_RUN(x - z); break;
+    case TB_MUL: TB_RUN(x * z); break;
+    default: TB_RUN(x / z); break;
+  }
+}
+
+static void tb_bin_task(void *ctx, long o0, long o1) {
+  const tb_bin *t = (const tb_bin *)ctx;
+  const int r = t->rank;
+  const long n = t->dim[r - 1];
+  long idx[TB_MAX_RANK] = {0};
+  long rem = o0, offA = 0, offB = 0;
+  for (int d = r - 2; d >= 0; d--) {
+    idx[d] = rem % t->dim[d];
+    rem /= t->dim[d];
+    offA += idx[d] * t->sa[d];
+    offB += idx[d] * t->sb[d];
+  }
+  for (long o = o0; o < o1; o++) {
+    tb_bin_run(t->op, t->a + offA, t->b + offB, t->y + o * n, n,
+               t->sa[r - 1], t->sb[r - 1]);
+    for (int d = r - 2; d >= 0; d--) {
+      offA += t->sa[d];
+      offB += t->sb[d];
+      if (++idx[d] < t->dim[d]) break;
+      offA -= idx[d] * t->sa[d];
+      offB -= idx[d] * t->sb[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/**
+ * y = a ∘ b elementwise with broadcasting (op: 0 add, 1 sub, 2 mul, 3 div).
+ * dim is the output shape; sa / sb are each operand's element strides per
+ * output axis, 0 along a broadcast axis. Every result is one IEEE operation
+ * on the same two floats as any other implementation, so it is bit-identical.
+ */
+void tb_binary(int op, const float *a, const float *b, float *y, int rank,
+               const int *dim, const int *sa, const int *sb) {
+  tb_bin t = {.a = a, .b = b, .y = y, .op = op};
+  /* Merge axes that both operands step through contiguously (a broadcast
+     axis of stride 0 merges with a broadcast neighbour too). */
+  int r = 0;
+  long total = 1;
+  for (int d = 0; d < rank; d++) {
+    total *= dim[d];
+    if (dim[d] == 1) continue;
+    if (r > 0 && t.sa[r - 1] == (long)sa[d] * dim[d] &&
+        t.sb[r - 1] == (long)sb[d] * dim[d]) {
+      t.dim[r - 1] *= dim[d];
+      t.sa[r - 1] = sa[d];
+      t.sb[r - 1] = sb[d];
+      continue;
+    }
+    if (r == TB_MAX_RANK) return; /* cannot happen for rank <= 8 */
+    t.dim[r] = dim[d];
+    t.sa[r] = sa[d];
+    t.sb[r] = sb[d];
+    r++;
+  }
+  if (total == 0) return;
+  if (r == 0) {
+    t.dim[0] = 1;
+    t.sa[0] = t.sb[0] = 0;
+    r = 1;
+  }
+  t.rank = r;
+  t.outer = total / t.dim[r - 1];
+  tb_parallel(t.outer, (double)total * 4, tb_bin_task, &t);
+}
+
+enum { TB_RELU = 0, TB_STEP = 1, TB_SQUARE = 2 };
+
+typedef struct {
+  const float *x;
+  float *y;
+  int op;
+  float alpha;
+} tb_un;
+
+static void tb_un_task(void *ctx, long i0, long i1) {
+  const tb_un *t = (const tb_un *)ctx;
+  const float *x = t->x;
+  float *y = t->y;
+  const float alpha = t->alpha;
+  switch (t->op) {
+    case TB_RELU:
+      /* max(0, x) as TensorFlow.js: NaN passes through, −0 becomes 0. */
+      for (long i = i0; i < i1; i++)
+        y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
+      break;
+    case TB_STEP:
+      for (long i = i0; i < i1; i++)
+        y[i] = x[i] > 0.0f ? 1.0f : (x[i] != x[i] ? x[i] : alpha);
+      break;
+    default:
+      for (long i = i0; i < i1; i++) y[i] = x[i] * x[i];
+      break;
+  }
+}
+
+/** y = op(x) elementwise (op: 0 relu, 1 step with alpha, 2 square). */
+void tb_unary(int op, const float *x, float *y, long n, float alpha) {
+  tb_un t = {.x = x, .y = y, .op = op, .alpha = alpha};
+  tb_parallel(n, (double)n * 2, tb_un_task, &t);
 }

@@ -45,13 +45,31 @@ export const NATIVE_KERNELS = {
 } as const;
 
 /** Stock kernels replaced for the float32 cases the suite produces. */
-const REPLACED = ["Sum", "Mean", "BatchMatMul"] as const;
+const REPLACED = [
+  "Sum",
+  "Mean",
+  "BatchMatMul",
+  "Add",
+  "Sub",
+  "Multiply",
+  "RealDiv",
+  "Relu",
+  "Step",
+  "Square",
+  "Cast",
+] as const;
+
+/**
+ * Below this many output elements an elementwise op stays on the stock
+ * kernel: the call costs more than the work, and both give the same bits.
+ */
+const ELEMENTWISE_MIN = 4096;
 
 /** Backends the kernels are registered for. */
 const BACKENDS = ["wasm", "cpu"] as const;
 
 /** The library interface version this module expects (`tb_abi_version`). */
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 /** Settings of the native kernel path: `--native` / `TRAJBENCH_NATIVE`. */
 export const NATIVE_CHOICES = ["auto", "on", "off"] as const;
@@ -121,6 +139,17 @@ const symbols = {
     parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32"],
     result: "void",
   },
+  tb_binary: {
+    parameters: [
+      ...["i32", "buffer", "buffer", "buffer", "i32"],
+      ...["buffer", "buffer", "buffer"],
+    ],
+    result: "void",
+  },
+  tb_unary: {
+    parameters: ["i32", "buffer", "buffer", "i64", "f32"],
+    result: "void",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Lib = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -138,6 +167,10 @@ interface Storage {
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: "float32"): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): ArrayBufferView;
+}
+
+interface RefCounted {
+  incRef(id: tf.DataId): void;
 }
 
 interface CpuBackendLike {
@@ -359,6 +392,14 @@ function register(l: Lib): void {
       Sum: (a, s) => reduce(l, a, s, false),
       Mean: (a, s) => reduce(l, a, s, true),
       BatchMatMul: (a, s) => batchMatMul(l, a, s),
+      Add: (a, s) => binary(l, a, s, 0),
+      Sub: (a, s) => binary(l, a, s, 1),
+      Multiply: (a, s) => binary(l, a, s, 2),
+      RealDiv: (a, s) => binary(l, a, s, 3),
+      Relu: (a, s) => unary(l, a, s, 0),
+      Step: (a, s) => unary(l, a, s, 1),
+      Square: (a, s) => unary(l, a, s, 2),
+      Cast: (a) => sameTypeCast(a),
     };
     for (const name of REPLACED) {
       const key = `${backendName}/${name}`;
@@ -570,4 +611,78 @@ function batchMatMul(
     BigInt(nb === 1 ? 0 : k * n),
   );
   return out;
+}
+
+/** Element strides of `shape` aligned to the right of `out`, 0 where broadcast. */
+function broadcastStrides(shape: number[], out: number[]): Int32Array {
+  const strides = new Int32Array(out.length);
+  let step = 1;
+  for (let i = out.length - 1, j = shape.length - 1; i >= 0; i--, j--) {
+    const d = j >= 0 ? shape[j]! : 1;
+    strides[i] = d === 1 ? 0 : step;
+    step *= d;
+  }
+  return strides;
+}
+
+/** Add / Sub / Multiply / RealDiv of two float32 tensors with broadcasting. */
+function binary(
+  l: Lib,
+  { inputs }: KernelArgs,
+  s: Storage,
+  op: number,
+): TensorInfo | undefined {
+  const a = inputs.a!;
+  const b = inputs.b!;
+  if (a.dtype !== "float32" || b.dtype !== "float32") return undefined;
+  const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  if (shape.length > 8) return undefined;
+  if (shape.reduce((p, d) => p * d, 1) < ELEMENTWISE_MIN) return undefined;
+  if (!s.view(a) || !s.view(b)) return undefined;
+  const out = s.alloc(shape);
+  l.tb_binary(
+    op,
+    need(s.view(a), "a"),
+    need(s.view(b), "b"),
+    need(s.view(out), "output"),
+    shape.length,
+    Int32Array.from(shape),
+    broadcastStrides(a.shape, shape),
+    broadcastStrides(b.shape, shape),
+  );
+  return out;
+}
+
+/** Relu / Step / Square of a float32 tensor. */
+function unary(
+  l: Lib,
+  { inputs, attrs }: KernelArgs,
+  s: Storage,
+  op: number,
+): TensorInfo | undefined {
+  const x = inputs.x!;
+  const size = x.shape.reduce((p, d) => p * d, 1);
+  if (size < ELEMENTWISE_MIN || !s.view(x)) return undefined;
+  const out = s.alloc(x.shape);
+  l.tb_unary(
+    op,
+    need(s.view(x), "x"),
+    need(s.view(out), "output"),
+    BigInt(size),
+    op === 1 ? (attrs?.alpha as number | undefined) ?? 0 : 0,
+  );
+  return out;
+}
+
+/**
+ * A float32 → float32 cast shares the input's storage instead of copying it
+ * (the wasm backend copies; tf.moments casts its input every call).
+ */
+function sameTypeCast({ inputs, attrs, backend }: KernelArgs):
+  | TensorInfo
+  | undefined {
+  const x = inputs.x!;
+  if (x.dtype !== "float32" || attrs?.dtype !== "float32") return undefined;
+  (backend as RefCounted).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }

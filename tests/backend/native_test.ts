@@ -87,6 +87,20 @@ function assertClose(
   );
 }
 
+/**
+ * The same values element by element (Object.is: −0 differs from 0, NaN
+ * equals NaN whatever its payload bits, which hardware and engines choose
+ * differently).
+ */
+function assertSame(a: Float32Array, b: Float32Array, what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) {
+      assert.fail(`${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
+    }
+  }
+}
+
 for (const backend of BACKENDS) {
   Deno.test({
     name: `[${backend}] conv, convBackInput, convBackFilter: native = stock`,
@@ -212,6 +226,46 @@ for (const backend of BACKENDS) {
           `matMul [${sa}]${ta ? "ᵀ" : ""} × [${sb}]${tb ? "ᵀ" : ""}`,
         );
       }
+    },
+  });
+
+  Deno.test({
+    name: `[${backend}] elementwise ops with broadcasting: native = stock`,
+    ignore: skip,
+    fn: async () => {
+      const rng = new Rng(17);
+      const big = [4, 16, 16, 32];
+      const x = rng.normalArray(4 * 16 * 16 * 32);
+      const shapes = [big, [4, 1, 1, 32], [32], [1], [4, 16, 16, 1], [16, 1]];
+      const others = shapes.map((sh) =>
+        rng.normalArray(sh.reduce((p, d) => p * d, 1))
+      );
+      const ops = [tf.add, tf.sub, tf.mul, tf.div] as const;
+      for (const [k, sh] of shapes.entries()) {
+        const { stock, native } = await both(backend, () => {
+          const a = tf.tensor(x, big);
+          const b = tf.tensor(others[k]!, sh);
+          return [
+            ...ops.map((op) => op(a, b)),
+            ...ops.map((op) => op(b, a)),
+          ];
+        });
+        stock.forEach((v, i) =>
+          assertSame(native[i]!, v, `op ${i} with [${sh}]`)
+        );
+      }
+      x[5] = NaN;
+      x[6] = -0;
+      const { stock, native } = await both(backend, () => {
+        const a = tf.tensor(x, big);
+        return [
+          tf.relu(a),
+          tf.step(a, 0.25),
+          tf.square(a),
+          tf.cast(a, "float32"),
+        ];
+      });
+      stock.forEach((v, i) => assertSame(native[i]!, v, `unary op ${i}`));
     },
   });
 
