@@ -46,6 +46,7 @@ import {
   type PreparedData,
 } from "./prepare.ts";
 import { cpuDescription, gitState, runtimeVersions } from "./provenance.ts";
+import { contentKey } from "./work.ts";
 import {
   distillDir,
   distilledImages,
@@ -80,6 +81,11 @@ export interface ReproduceOptions {
 
 /** A paper run longer than this many hours needs --yes. */
 export const CONFIRM_HOURS = 24;
+
+/** The evaluation protocol of the rows at one IPC (see {@link ScaleSpec.evalByIpc}). */
+function evalFor(s: ScaleSpec, ipc: number): ScaleSpec["eval"] {
+  return { ...s.eval, ...s.evalByIpc?.[ipc] };
+}
 
 function cellConfig(s: ScaleSpec, cell: CellSpec) {
   return distillConfig(cell.method, {
@@ -137,8 +143,9 @@ export function planLines(
     lines.push(`  ${what.padEnd(64)} ~${formatDuration(secs)}`);
     total += secs;
   };
+  // Random rows need no experts; a storage table trains the no-ZCA store.
   const stores = new Set(
-    s.cells.map((c) => c.zca).concat(s.random.map((r) => r.zca)),
+    spec.kind === "storage" ? [false] : s.cells.map((c) => c.zca),
   );
   const testFrac = data.test.count / Math.max(1, data.train.count) / 3;
   for (const zca of stores) {
@@ -166,19 +173,21 @@ export function planLines(
     const checkpoints = s.evalEvery > 0
       ? Math.floor(cfg.iterations / s.evalEvery)
       : 0;
+    const ev = evalFor(s, cell.ipc);
     add(
-      `eval ${cell.method} IPC ${cell.ipc}: ${s.eval.runs} runs × ${s.eval.epochs} epochs` +
+      `eval ${cell.method} IPC ${cell.ipc}: ${ev.runs} runs × ${ev.epochs} epochs` +
         (checkpoints
           ? ` (+${checkpoints} checkpoints × ${s.evalEveryRuns})`
           : ""),
-      evalSecs(n, s.eval.runs, s.eval.epochs) +
-        checkpoints * evalSecs(n, s.evalEveryRuns, s.eval.epochs),
+      evalSecs(n, ev.runs, ev.epochs) +
+        checkpoints * evalSecs(n, s.evalEveryRuns, ev.epochs),
     );
   }
   for (const r of s.random) {
+    const ev = evalFor(s, r.ipc);
     add(
-      `eval random real IPC ${r.ipc}: ${s.eval.runs} runs × ${s.eval.epochs} epochs`,
-      evalSecs(data.train.numClasses * r.ipc, s.eval.runs, s.eval.epochs),
+      `eval random real IPC ${r.ipc}: ${ev.runs} runs × ${ev.epochs} epochs`,
+      evalSecs(data.train.numClasses * r.ipc, ev.runs, ev.epochs),
     );
   }
   if (s.full) {
@@ -330,12 +339,13 @@ export async function reproduce(
 
   const baseSettings = (
     data: PreparedData,
+    protocol: ScaleSpec["eval"] = s.eval,
   ): Record<string, string | number | boolean> => {
     const out: Record<string, string | number | boolean> = {};
     flatten("data", data.settings as unknown as Record<string, unknown>, out);
     flatten("expert", s.expert as unknown as Record<string, unknown>, out);
     out["expert.count"] = s.experts;
-    flatten("eval", { ...s.eval } as Record<string, unknown>, out);
+    flatten("eval", { ...protocol } as Record<string, unknown>, out);
     return out;
   };
   const record = (
@@ -380,7 +390,16 @@ export async function reproduce(
       hash: experts.contentHash,
       experts: experts.indices.length,
     });
-    const outDir = distillDir(job, experts);
+    const protocol = evalFor(s, cell.ipc);
+    // Checkpoint evaluations happen during the run, so a distillation cached
+    // without them (or with another schedule) cannot supply them: a run with
+    // a schedule gets its own folder, keyed on that schedule.
+    const plainDir = distillDir(job, experts);
+    const outDir = s.evalEvery > 0
+      ? `${plainDir}-every${s.evalEvery}-${
+        contentKey({ runs: s.evalEveryRuns, protocol, seed: s.evalSeed })
+      }`
+      : plainDir;
     const evalsFile = path.join(outDir, "checkpoint_evals.json");
     const evals: CheckpointEval[] = (await exists(evalsFile))
       ? JSON.parse(await Deno.readTextFile(evalsFile)).evals
@@ -417,7 +436,7 @@ export async function reproduce(
               data.test,
               alpha,
               s.evalSeed,
-              { ...s.eval, runs: s.evalEveryRuns },
+              { ...protocol, runs: s.evalEveryRuns },
             );
             evals.push({ iteration, accuracies: r.map((e) => e.accuracy) });
             await writeJsonAtomic(evalsFile, { evals });
@@ -442,9 +461,9 @@ export async function reproduce(
       distilledImages(d),
       d.manifest.alpha,
       s.evalSeed,
-      s.eval,
+      protocol,
     );
-    const settings = baseSettings(data);
+    const settings = baseSettings(data, protocol);
     flatten("distill", config as unknown as Record<string, unknown>, settings);
     settings["distill.alphaLearned"] = d.manifest.alpha;
     settings["distill.imagesSha256"] = d.manifest.imagesSha256;
@@ -520,6 +539,7 @@ export async function reproduce(
     const data = await dataFor(rnd.zca);
     const set = randomReal(data.train, rnd.ipc, s.evalSeed);
     const lr = s.expert.lr;
+    const protocol = evalFor(s, rnd.ipc);
     const r = await ensureEvaluation(
       {
         label: `random-${spec.dataset}-ipc${rnd.ipc}`,
@@ -530,9 +550,9 @@ export async function reproduce(
       set,
       lr,
       s.evalSeed,
-      s.eval,
+      protocol,
     );
-    const settings = baseSettings(data);
+    const settings = baseSettings(data, protocol);
     settings["random.lr"] = lr;
     record({
       table: spec.name,

@@ -60,6 +60,13 @@ export interface ScaleSpec {
   /** Evaluation protocol of the final sets. */
   eval: Partial<EvalProtocol> & { runs: number; epochs: number };
   /**
+   * Overrides of {@link ScaleSpec.eval} by IPC, for reduced scales that cannot
+   * give a large set as many epochs as a small one. Distilled cells and random
+   * rows of an IPC all use `{ ...eval, ...evalByIpc[ipc] }`, so the rows
+   * compared at one IPC always share a protocol.
+   */
+  evalByIpc?: Record<number, Partial<EvalProtocol>>;
+  /**
    * Evaluate the images every this many distillation iterations too (for
    * convergence curves and "best over checkpoints"); 0 = only at the end.
    */
