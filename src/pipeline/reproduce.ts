@@ -36,6 +36,7 @@ import {
   PUBLISHED_STORAGE,
   referenceStorage,
 } from "../trajectories/storage.ts";
+import { openStore } from "../trajectories/store.ts";
 import { exists, writeJsonAtomic } from "../util/fs.ts";
 import { InputError } from "../util/errors.ts";
 import { formatDuration } from "../util/progress.ts";
@@ -717,7 +718,7 @@ async function storageRows(
   rows.push({
     dataset: spec.dataset,
     source: "measured",
-    numParams: 0,
+    numParams: (await openStore(sgd)).layout.size,
     experts: cmp.sgd.experts.length,
     mttBytes: cmp.sgd.totalBytes,
     mctBytes: cmp.convexified.totalBytes,
