@@ -13,6 +13,12 @@ import { choiceFlag, parseFlags, runCli } from "./common.ts";
 /** Table name → configuration module under reproduce/. */
 export const TABLES: Record<string, string> = {
   "fashion-mnist": "../../reproduce/fashion_mnist.ts",
+  "cifar10": "../../reproduce/cifar10.ts",
+  "cifar100": "../../reproduce/cifar100.ts",
+  "tiny": "../../reproduce/tiny.ts",
+  "experts": "../../reproduce/experts.ts",
+  "convergence": "../../reproduce/convergence.ts",
+  "storage": "../../reproduce/storage.ts",
 };
 
 const HELP = `deno task reproduce [table] [flags]
@@ -23,6 +29,10 @@ resumes.
 
   table             ${Object.keys(TABLES).join(", ")}
                     (default: fashion-mnist at --scale quick)
+                    cifar10, cifar100, tiny: MTT vs MCT at IPC 1, 10, 50
+                    experts: CIFAR-10 accuracy by number of experts
+                    convergence: CIFAR-10 accuracy by distillation iteration
+                    storage: bytes of MTT's and MCT's expert stores
   --scale NAME      paper (default for a named table), quick, smoke
   --yes             start even when the estimate is long or the backend slow
   --plan            print the plan and the time estimate, then stop
