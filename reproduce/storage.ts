@@ -76,7 +76,7 @@ const smoke: ScaleSpec = {
     "A pipeline check, not a measurement: 2 experts × 8 epochs (9 snapshots), width 8, 10 training images " +
     "per class, convexified with ip = 4.",
   deviations: [
-    "every setting is reduced to run in seconds; with 9 snapshots instead of 51 and width 8 the measured " +
+    "Every setting is reduced to run in seconds; with 9 snapshots instead of 51 and width 8, the measured " +
     "ratio means nothing",
   ],
   data: { trainPerClass: 10, testPerClass: 5, subsetSeed: 0 },
