@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { DivergenceError, InputError } from "../util/errors.ts";
+import { DivergenceError, InputError, ResourceError } from "../util/errors.ts";
 
 /** Options spec as node:util parseArgs takes it. */
 export type FlagSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -118,7 +118,8 @@ export function parseExpertList(raw: string, flag = "--experts"): number[] {
 
 /**
  * Run a command's main function: user errors print their message and exit 2,
- * divergence exits 3; anything else is a bug and keeps its stack.
+ * divergence exits 3, running out of tensor memory 4; anything else is a bug
+ * and keeps its stack.
  */
 export async function runCli(
   main: (args: string[]) => Promise<number | void>,
@@ -133,6 +134,9 @@ export async function runCli(
     } else if (err instanceof DivergenceError) {
       console.error(`error: ${err.message}`);
       code = 3;
+    } else if (err instanceof ResourceError) {
+      console.error(`error: ${err.message}`);
+      code = 4;
     } else {
       throw err;
     }

@@ -6,7 +6,8 @@
  *   L = ‖θ_N − θ_target‖² / ‖θ_start − θ_target‖².
  *
  * - {@link unrolledGradient} (MTT): backpropagation through all N steps to the
- *   images and to α, second-order terms included. Memory grows with N.
+ *   images and to α, second-order terms included — either on one tape (memory
+ *   grows with N) or by recomputing one step at a time (the default).
  * - {@link perStepGradient} (MCT, TESLA-style): with D = θ_target − θ_start and
  *   G = Σ gᵢ, θ_N = θ_start − αG, so L = ‖D + αG‖²/P. The student weights are
  *   held constant (no cross-step terms), each step is recomputed once more and
@@ -110,13 +111,16 @@ function scalar(t: Tensor): number {
 }
 
 /**
- * MTT: full backpropagation through the N-step unroll.
+ * MTT, taped: one TensorFlow.js tape over all N steps. Memory grows with N
+ * (every step's activations stay alive until the backward pass); kept as the
+ * plain statement of the method and as a cross-check of
+ * {@link recomputedUnrolledGradient}.
  *
  * @param images synthetic images `[n, H, W, C]`
  * @param labels one-hot labels `[n, classes]`
  * @param alpha the learnable student learning rate
  */
-export function unrolledGradient(
+export function tapedUnrolledGradient(
   problem: StudentProblem,
   images: Tensor4D,
   labels: Tensor2D,
@@ -148,6 +152,115 @@ export function unrolledGradient(
     stepLosses.forEach((t) => t.dispose());
     return out;
   });
+}
+
+/** How {@link unrolledGradient} trades memory for time. */
+export type UnrollMemory = "recompute" | "tape";
+
+/** Options of {@link unrolledGradient}. */
+export interface UnrolledOptions {
+  /**
+   * "recompute" (default) keeps only the N student parameter vectors and
+   * rebuilds one step's graph at a time in the backward pass; "tape" keeps the
+   * whole unroll on one tape. Both give the same gradient.
+   * @default "recompute"
+   */
+  memory?: UnrollMemory;
+}
+
+/**
+ * MTT: the exact gradient of the matching loss through all N student steps,
+ * second-order terms included.
+ */
+export function unrolledGradient(
+  problem: StudentProblem,
+  images: Tensor4D,
+  labels: Tensor2D,
+  alpha: number,
+  options: UnrolledOptions = {},
+): DistillGradient {
+  return (options.memory ?? "recompute") === "tape"
+    ? tapedUnrolledGradient(problem, images, labels, alpha)
+    : recomputedUnrolledGradient(problem, images, labels, alpha);
+}
+
+/**
+ * MTT with recomputation: reverse-mode through the unroll by its adjoint.
+ * With wᵢ₊₁ = wᵢ − α gᵢ(wᵢ, Xᵢ) and λᵢ = ∂L/∂wᵢ, the backward pass runs
+ *   λ_N = 2(w_N − θ_target)/‖θ_start − θ_target‖²,
+ *   ∂L/∂Xᵢ = −α (∂gᵢ/∂Xᵢ)ᵀ λᵢ₊₁,  ∂L/∂α −= gᵢ·λᵢ₊₁,
+ *   λᵢ = λᵢ₊₁ − α (∂gᵢ/∂wᵢ)ᵀ λᵢ₊₁,
+ * where both products are one reverse pass over sᵢ = λᵢ₊₁·gᵢ(wᵢ, Xᵢ). The
+ * result equals the taped gradient; only one step's graph is alive at a time,
+ * which is what lets realistic settings fit the 4 GiB WebAssembly heap.
+ */
+export function recomputedUnrolledGradient(
+  problem: StudentProblem,
+  images: Tensor4D,
+  labels: Tensor2D,
+  alpha: number,
+): DistillGradient {
+  const { layout, thetaStart, thetaTarget, batches, augment } = problem;
+  const n = batches.length;
+
+  // Forward, without a tape: the student path w_0 … w_N.
+  const stepLosses: number[] = [];
+  const ws: Tensor1D[] = [tf.clone(thetaStart) as Tensor1D];
+  for (let step = 0; step < n; step++) {
+    const w = ws[step]!;
+    ws.push(tf.tidy(() => {
+      const b = stepBatch(images, labels, batches[step]!, step, augment);
+      const { loss, grad } = lossAndGrad(layout, w, b.x, b.y);
+      stepLosses.push(scalar(loss));
+      return tf.sub(w, tf.mul(alpha, grad)) as Tensor1D;
+    }));
+  }
+  const { loss, lambdaN } = tf.tidy(() => {
+    const den = tf.sum(tf.square(tf.sub(thetaStart, thetaTarget)));
+    const diff = tf.sub(ws[n]!, thetaTarget);
+    return {
+      loss: scalar(tf.div(tf.sum(tf.square(diff)), den)),
+      lambdaN: tf.keep(tf.div(tf.mul(2, diff), den) as Tensor1D),
+    };
+  });
+
+  // Backward, one step's graph at a time.
+  let lambda = lambdaN;
+  let gradImages = tf.zerosLike(images) as Tensor4D;
+  let gradAlpha = 0;
+  for (let step = n - 1; step >= 0; step--) {
+    const w = ws[step]!;
+    const [nextLambda, nextGradImages, gDotLambda] = tf.tidy(() => {
+      let g: Tensor1D | undefined;
+      const [hx, hw] = tf.grads((x: Tensor, wi: Tensor) => {
+        const b = stepBatch(
+          x as Tensor4D,
+          labels,
+          batches[step]!,
+          step,
+          augment,
+        );
+        g = lossAndGrad(layout, wi as Tensor1D, b.x, b.y).grad;
+        tf.keep(g);
+        return tf.sum(tf.mul(lambda, g)) as Scalar;
+      })([images, w]);
+      const dot = scalar(tf.sum(tf.mul(g!, lambda)));
+      g!.dispose();
+      return [
+        tf.sub(lambda, tf.mul(alpha, hw!)),
+        tf.sub(gradImages, tf.mul(alpha, hx!)),
+        dot,
+      ] as const;
+    });
+    gradAlpha -= gDotLambda;
+    lambda.dispose();
+    gradImages.dispose();
+    lambda = nextLambda as Tensor1D;
+    gradImages = nextGradImages as Tensor4D;
+  }
+  lambda.dispose();
+  ws.forEach((w) => w.dispose());
+  return { loss, gradImages, gradAlpha, stepLosses };
 }
 
 /**

@@ -23,7 +23,11 @@ import {
 } from "../backend/tf.ts";
 import { sampleBalanced } from "../data/sampler.ts";
 import type { LabelledImages } from "../train/sgd.ts";
-import { DivergenceError, InputError } from "../util/errors.ts";
+import {
+  DivergenceError,
+  explainBackendFailure,
+  InputError,
+} from "../util/errors.ts";
 import {
   bytesToFloat32,
   exists,
@@ -376,6 +380,11 @@ export async function runDistillation(
         g = cfg.gradient === "unrolled"
           ? unrolledGradient(problem, images, onehot, state.alpha)
           : perStepGradient(problem, images, onehot, state.alpha);
+      } catch (err) {
+        throw explainBackendFailure(
+          err,
+          `distillation iteration ${state.iteration + 1}`,
+        );
       } finally {
         thetaStart.dispose();
         thetaTarget.dispose();

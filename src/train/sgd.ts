@@ -17,6 +17,7 @@ import {
 import type { ParamLayout } from "../model/layout.ts";
 import { lossAndGrad, predict } from "../model/convnet.ts";
 import type { Rng } from "../util/rng.ts";
+import { explainBackendFailure } from "../util/errors.ts";
 
 /** Images and labels held in JavaScript memory, NHWC float32. */
 export interface LabelledImages {
@@ -120,28 +121,44 @@ export async function trainSgd(
     for (let b0 = 0; b0 < data.count; b0 += batchSize) {
       const idx = order.subarray(b0, Math.min(b0 + batchSize, data.count));
       const { x, y } = batchTensors(data, idx);
-      const [next, nextBuf, loss] = tf.tidy(() => {
-        const xa = options.augment ? options.augment(x) : x;
-        let grad = tf.zerosLike(theta) as Tensor1D;
-        let lossT = tf.scalar(0);
-        for (let c0 = 0; c0 < idx.length; c0 += chunk) {
-          const n = Math.min(chunk, idx.length - c0);
-          const w = n / idx.length;
-          const xc = n === idx.length ? xa : tf.slice(xa, [c0], [n]);
-          const yc = n === idx.length ? y : tf.slice(y, [c0], [n]);
-          const r = lossAndGrad(layout, theta, xc as Tensor4D, yc as Tensor2D);
-          grad = tf.add(grad, tf.mul(r.grad, w));
-          lossT = tf.add(lossT, tf.mul(r.loss, w));
-        }
-        if (wd !== 0) grad = tf.add(grad, tf.mul(theta, wd));
-        let step: Tensor1D = grad;
-        let newBuf: Tensor1D | undefined;
-        if (momentum !== 0) {
-          newBuf = buf ? tf.add(tf.mul(buf, momentum), grad) : grad;
-          step = newBuf;
-        }
-        return [tf.sub(theta, tf.mul(step, lr)), newBuf, lossT] as const;
-      });
+      const step = () =>
+        tf.tidy(() => {
+          const xa = options.augment ? options.augment(x) : x;
+          let grad = tf.zerosLike(theta) as Tensor1D;
+          let lossT = tf.scalar(0);
+          for (let c0 = 0; c0 < idx.length; c0 += chunk) {
+            const n = Math.min(chunk, idx.length - c0);
+            const w = n / idx.length;
+            const xc = n === idx.length ? xa : tf.slice(xa, [c0], [n]);
+            const yc = n === idx.length ? y : tf.slice(y, [c0], [n]);
+            const r = lossAndGrad(
+              layout,
+              theta,
+              xc as Tensor4D,
+              yc as Tensor2D,
+            );
+            grad = tf.add(grad, tf.mul(r.grad, w));
+            lossT = tf.add(lossT, tf.mul(r.loss, w));
+          }
+          if (wd !== 0) grad = tf.add(grad, tf.mul(theta, wd));
+          let update: Tensor1D = grad;
+          let newBuf: Tensor1D | undefined;
+          if (momentum !== 0) {
+            newBuf = buf ? tf.add(tf.mul(buf, momentum), grad) : grad;
+            update = newBuf;
+          }
+          return [tf.sub(theta, tf.mul(update, lr)), newBuf, lossT] as const;
+        });
+      let out: ReturnType<typeof step>;
+      try {
+        out = step();
+      } catch (err) {
+        throw explainBackendFailure(
+          err,
+          `training step (batch of ${idx.length})`,
+        );
+      }
+      const [next, nextBuf, loss] = out;
       x.dispose();
       y.dispose();
       theta.dispose();

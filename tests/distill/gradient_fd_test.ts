@@ -191,3 +191,28 @@ Deno.test("per-step gradient: finite differences of the truncated loss with the 
     5e-3,
   );
 });
+
+Deno.test("recomputed and taped unrolled gradients agree with minibatches and augmentation", () => {
+  const a = unrolledGradient(problem, images, labels, alpha, {
+    memory: "recompute",
+  });
+  const b = unrolledGradient(problem, images, labels, alpha, {
+    memory: "tape",
+  });
+  assert.ok(Math.abs(a.loss - b.loss) <= 1e-6 * b.loss);
+  assert.ok(
+    Math.abs(a.gradAlpha - b.gradAlpha) <= 1e-4 * Math.abs(b.gradAlpha),
+    `${a.gradAlpha} vs ${b.gradAlpha}`,
+  );
+  const ga = a.gradImages.dataSync();
+  const gb = b.gradImages.dataSync();
+  let num = 0, den = 0;
+  for (let i = 0; i < gb.length; i++) {
+    num += (ga[i]! - gb[i]!) ** 2;
+    den += gb[i]! ** 2;
+  }
+  assert.ok(
+    Math.sqrt(num / den) < 1e-5,
+    `relative difference ${Math.sqrt(num / den)}`,
+  );
+});

@@ -53,25 +53,27 @@ function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.abs(b);
 }
 
-Deno.test("unrolled (MTT) gradient matches mtt_unrolled.json", () => {
-  const r = unrolledGradient(problem, images, labels, 0.01);
-  // The loss is a ratio of two small differences of nearby parameter vectors,
-  // so float32 cancellation sets the tolerance here.
-  assert.ok(relErr(r.loss, mtt.loss) < 1e-3, `loss ${r.loss} vs ${mtt.loss}`);
-  r.stepLosses.forEach((l, i) =>
-    assert.ok(relErr(l, mtt.ce_loss_per_step[i]) < 1e-5, `CE at step ${i}`)
-  );
-  assertClose(
-    r.gradImages.dataSync(),
-    nhwc(mtt.grad_image_syn),
-    1e-5,
-    "∂L/∂images",
-  );
-  assert.ok(
-    relErr(r.gradAlpha, mtt.grad_syn_lr) < 2e-3,
-    `∂L/∂α ${r.gradAlpha} vs ${mtt.grad_syn_lr}`,
-  );
-});
+for (const memory of ["recompute", "tape"] as const) {
+  Deno.test(`unrolled (MTT) gradient, ${memory}: matches mtt_unrolled.json`, () => {
+    const r = unrolledGradient(problem, images, labels, 0.01, { memory });
+    // The loss is a ratio of two small differences of nearby parameter vectors,
+    // so float32 cancellation sets the tolerance here.
+    assert.ok(relErr(r.loss, mtt.loss) < 1e-3, `loss ${r.loss} vs ${mtt.loss}`);
+    r.stepLosses.forEach((l, i) =>
+      assert.ok(relErr(l, mtt.ce_loss_per_step[i]) < 1e-5, `CE at step ${i}`)
+    );
+    assertClose(
+      r.gradImages.dataSync(),
+      nhwc(mtt.grad_image_syn),
+      1e-5,
+      "∂L/∂images",
+    );
+    assert.ok(
+      relErr(r.gradAlpha, mtt.grad_syn_lr) < 2e-3,
+      `∂L/∂α ${r.gradAlpha} vs ${mtt.grad_syn_lr}`,
+    );
+  });
+}
 
 Deno.test("unrolled student passes through the recorded intermediate parameters", () => {
   let w = problem.thetaStart;

@@ -122,3 +122,20 @@ Deno.test("training learns a separable toy problem, snapshots every epoch, and i
   assert.ok(after >= 0.9 && after > before, `accuracy ${before} -> ${after}`);
   assert.deepEqual(await run(9), a, "same seed, same parameters");
 });
+
+Deno.test("running out of backend memory becomes a ResourceError that says what to change", async () => {
+  const { explainBackendFailure, ResourceError } = await import(
+    "../../src/util/errors.ts"
+  );
+  const e = explainBackendFailure(
+    new Error("RuntimeError: memory access out of bounds"),
+    "distillation iteration 3",
+  );
+  assert.ok(e instanceof ResourceError);
+  assert.match(
+    (e as Error).message,
+    /distillation iteration 3 ran out of tensor memory.*4 GiB.*--batch-syn/,
+  );
+  const other = new Error("something else");
+  assert.equal(explainBackendFailure(other, "x"), other);
+});
