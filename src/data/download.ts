@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -20,7 +19,7 @@ import {
   InputError,
   MissingDataError,
 } from "../util/errors.ts";
-import { exists } from "../util/fs.ts";
+import { exists, hashFile } from "../util/fs.ts";
 import { Progress } from "../util/progress.ts";
 import { readTar } from "./_tar.ts";
 
@@ -69,20 +68,8 @@ export function placementHint(url: string, dest: string, md5?: string): string {
  * await Deno.remove(file);
  * ```
  */
-export async function md5File(file: string): Promise<string> {
-  const hash = createHash("md5");
-  const handle = await fsp.open(file, "r");
-  try {
-    const buf = new Uint8Array(1 << 20);
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest("hex");
+export function md5File(file: string): Promise<string> {
+  return hashFile(file, "md5");
 }
 
 async function sizeOf(file: string): Promise<number> {

@@ -98,15 +98,62 @@ export interface ExpertSourceOptions {
   minAccuracy?: number;
 }
 
-function pick(indices: number[], dir: string, max?: number): number[] {
-  if (indices.length === 0) {
+/** What both store kinds report per expert, as far as the source needs it. */
+interface EntryLike {
+  index: number;
+  testAccuracy: number;
+  sha256: string;
+  snapshots: number;
+}
+
+/**
+ * The common part of both sources: choose the experts, check them, and cache
+ * what `read` loads (with its size in bytes).
+ */
+function buildSource(
+  kind: ExpertSource["kind"],
+  dir: string,
+  layout: ParamLayout,
+  entries: EntryLike[],
+  options: ExpertSourceOptions,
+  read: (index: number) => Promise<{ path: ExpertPath; bytes: number }>,
+): ExpertSource {
+  if (entries.length === 0) {
     throw new InputError(
       dir,
       "holds no finished experts; run `deno task experts` first",
     );
   }
-  if (max !== undefined && max < indices.length) return indices.slice(0, max);
-  return indices;
+  const max = options.maxExperts;
+  const used = max !== undefined && max < entries.length
+    ? entries.slice(0, max)
+    : entries;
+  checkExpertAccuracy(used, options.minAccuracy ?? 0, dir);
+  const snapshots = new Set(used.map((e) => e.snapshots));
+  if (snapshots.size !== 1) {
+    throw new InputError(
+      dir,
+      `experts have different snapshot counts (${[...snapshots].join(", ")})`,
+    );
+  }
+  const cache = new Cache<ExpertPath>(options.cacheBytes ?? 2 ** 31);
+  return {
+    kind,
+    layout,
+    indices: used.map((e) => e.index),
+    lastEpoch: [...snapshots][0]! - 1,
+    dir,
+    contentHash: sha256(used.map((e) => `${e.index}:${e.sha256}`).join("\n")),
+    async load(index) {
+      let p = cache.get(index);
+      if (!p) {
+        const loaded = await read(index);
+        p = loaded.path;
+        cache.set(index, p, loaded.bytes);
+      }
+      return p;
+    },
+  };
 }
 
 /** Open an SGD store as an expert source. */
@@ -115,37 +162,18 @@ export async function sgdExpertSource(
   options: ExpertSourceOptions = {},
 ): Promise<ExpertSource> {
   const store: TrajectoryStore = await openStore(dir);
-  const entries = await listExperts(store);
-  const indices = pick(entries.map((e) => e.index), dir, options.maxExperts);
-  const snapshots = new Set(
-    entries.filter((e) => indices.includes(e.index)).map((e) => e.snapshots),
-  );
-  if (snapshots.size !== 1) {
-    throw new InputError(
-      dir,
-      `experts have different snapshot counts (${[...snapshots].join(", ")})`,
-    );
-  }
-  const cache = new Cache<ExpertPath>(options.cacheBytes ?? 2 ** 31);
-  const used = entries.filter((e) => indices.includes(e.index));
-  checkExpertAccuracy(used, options.minAccuracy ?? 0, dir);
-  return {
-    kind: "sgd",
-    layout: store.layout,
-    indices,
-    lastEpoch: [...snapshots][0]! - 1,
+  const entries = (await listExperts(store)).sort((a, b) => a.index - b.index);
+  return buildSource(
+    "sgd",
     dir,
-    contentHash: sha256(used.map((e) => `${e.index}:${e.sha256}`).join("\n")),
-    async load(index) {
-      let p = cache.get(index);
-      if (!p) {
-        const traj = await readExpert(store, index);
-        p = sgdPath(traj);
-        cache.set(index, p, traj.data.byteLength);
-      }
-      return p;
+    store.layout,
+    entries,
+    options,
+    async (index) => {
+      const traj = await readExpert(store, index);
+      return { path: sgdPath(traj), bytes: traj.data.byteLength };
     },
-  };
+  );
 }
 
 /** Open a convexified store as an expert source. */
@@ -154,33 +182,21 @@ export async function convexifiedExpertSource(
   options: ExpertSourceOptions = {},
 ): Promise<ExpertSource> {
   const store: ConvexifiedStore = await openConvexifiedStore(dir);
-  const entries = await listConvexified(store);
-  const indices = pick(entries.map((e) => e.index), dir, options.maxExperts);
-  const used = entries.filter((e) => indices.includes(e.index));
-  checkExpertAccuracy(used, options.minAccuracy ?? 0, dir);
-  const snapshots = new Set(used.map((e) => e.sourceSnapshots));
-  if (snapshots.size !== 1) {
-    throw new InputError(
-      dir,
-      `experts have different snapshot counts (${[...snapshots].join(", ")})`,
-    );
-  }
-  const cache = new Cache<ExpertPath>(options.cacheBytes ?? 2 ** 31);
-  return {
-    kind: "convexified",
-    layout: store.layout,
-    indices,
-    lastEpoch: [...snapshots][0]! - 1,
+  const entries = (await listConvexified(store))
+    .sort((a, b) => a.index - b.index)
+    .map((e) => ({ ...e, snapshots: e.sourceSnapshots }));
+  return buildSource(
+    "convexified",
     dir,
-    contentHash: sha256(used.map((e) => `${e.index}:${e.sha256}`).join("\n")),
-    async load(index) {
-      let p = cache.get(index);
-      if (!p) {
-        const conv = await readConvexified(store, index);
-        p = convexPath(conv);
-        cache.set(index, p, conv.waypoints.length * conv.numParams * 4);
-      }
-      return p;
+    store.layout,
+    entries,
+    options,
+    async (index) => {
+      const conv = await readConvexified(store, index);
+      return {
+        path: convexPath(conv),
+        bytes: conv.waypoints.length * conv.numParams * 4,
+      };
     },
-  };
+  );
 }

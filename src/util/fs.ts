@@ -42,9 +42,12 @@ export function sha256(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** Hex SHA-256 of a file, streamed so large files do not fill memory. */
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash("sha256");
+/** Hex digest (`sha256`, `md5`, …) of a file, streamed so large files do not fill memory. */
+export async function hashFile(
+  file: string,
+  algorithm: string,
+): Promise<string> {
+  const hash = createHash(algorithm);
   const handle = await fsp.open(file, "r");
   try {
     const buf = new Uint8Array(1 << 20);
@@ -57,6 +60,11 @@ export async function sha256File(file: string): Promise<string> {
     await handle.close();
   }
   return hash.digest("hex");
+}
+
+/** Hex SHA-256 of a file, streamed. */
+export function sha256File(file: string): Promise<string> {
+  return hashFile(file, "sha256");
 }
 
 /** True when `file` exists (any kind). */
