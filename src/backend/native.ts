@@ -57,6 +57,7 @@ const REPLACED = [
   "Step",
   "Square",
   "Cast",
+  "Identity",
 ] as const;
 
 /**
@@ -400,6 +401,7 @@ function register(l: Lib): void {
       Step: (a, s) => unary(l, a, s, 1),
       Square: (a, s) => unary(l, a, s, 2),
       Cast: (a) => sameTypeCast(a),
+      Identity: (a) => shareStorage(a),
     };
     for (const name of REPLACED) {
       const key = `${backendName}/${name}`;
@@ -678,11 +680,22 @@ function unary(
  * A float32 → float32 cast shares the input's storage instead of copying it
  * (the wasm backend copies; tf.moments casts its input every call).
  */
-function sameTypeCast({ inputs, attrs, backend }: KernelArgs):
-  | TensorInfo
-  | undefined {
+function sameTypeCast(args: KernelArgs): TensorInfo | undefined {
+  const x = args.inputs.x!;
+  if (x.dtype !== "float32" || args.attrs?.dtype !== "float32") {
+    return undefined;
+  }
+  return shareStorage(args);
+}
+
+/**
+ * Identity (tf.clone, and the gradients of cast and several other ops) as a
+ * new tensor over the input's storage, as the cpu backend does; the wasm
+ * backend copies. Tensors are immutable, so sharing is safe.
+ */
+function shareStorage({ inputs, backend }: KernelArgs): TensorInfo | undefined {
   const x = inputs.x!;
-  if (x.dtype !== "float32" || attrs?.dtype !== "float32") return undefined;
+  if (x.dtype === "string") return undefined;
   (backend as RefCounted).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }

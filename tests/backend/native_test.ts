@@ -263,6 +263,7 @@ for (const backend of BACKENDS) {
           tf.step(a, 0.25),
           tf.square(a),
           tf.cast(a, "float32"),
+          tf.clone(a),
         ];
       });
       stock.forEach((v, i) => assertSame(native[i]!, v, `unary op ${i}`));
