@@ -271,6 +271,9 @@ Deno.test("the diff entry point runs as a program with the task's permissions", 
         path.join(REPO, "src", "cli", "diff.ts"),
       ],
       cwd: dir,
+      // `deno task test` sets INIT_CWD to the checkout; the program must
+      // look where it is started, as `deno task diff` would there.
+      env: { INIT_CWD: dir },
       stdout: "piped",
       stderr: "piped",
     }).output();
