@@ -132,3 +132,36 @@ Deno.test("config validation names the field", () => {
   );
   assert.throws(() => distillConfig("mct", { ipc: 0 }), /config\.ipc/);
 });
+
+Deno.test("the trajectory and gradient choices combine freely (the 2×2 grid)", async () => {
+  const results = new Map<string, Float32Array>();
+  for (const trajectory of ["sgd", "convexified"] as const) {
+    for (const gradient of ["unrolled", "per-step"] as const) {
+      const config = distillConfig("mtt", {
+        ...configFor("mtt", { iterations: 2 }),
+        trajectory,
+        gradient,
+        startSampling: trajectory === "sgd" ? "integer" : "continuous",
+      });
+      const experts = trajectory === "sgd"
+        ? await sgdExpertSource(stores.sgd)
+        : await convexifiedExpertSource(stores.mct);
+      const out = await runDistillation({
+        config,
+        experts,
+        train: stores.train,
+        outDir: `${root}/grid-${trajectory}-${gradient}`,
+        log: quiet,
+      });
+      assert.equal(out.state.iteration, 2);
+      assert.ok(out.state.losses.every(Number.isFinite));
+      results.set(`${trajectory}/${gradient}`, out.state.images);
+    }
+  }
+  // Same trajectory and start draws, different gradient: different images.
+  assert.notDeepEqual(results.get("sgd/unrolled"), results.get("sgd/per-step"));
+  assert.notDeepEqual(
+    results.get("convexified/unrolled"),
+    results.get("convexified/per-step"),
+  );
+});
