@@ -307,7 +307,7 @@ const mixedProduct: BenchCase = {
         "wasm+native": [2, 10],
         wasm: [1, 5],
         "cpu+native": [1, 5],
-        cpu: [1, 2],
+        cpu: [0, 2],
       },
       { "wasm+native": [1, 3], wasm: [1, 2] },
     ),

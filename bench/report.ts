@@ -313,6 +313,17 @@ export function renderMarkdown(
           ` ${fmtMs((p.seconds * 1000) / p.synSteps)} |`,
       );
     }
+    const at = (m: string, n: number) =>
+      points.find((p) => p.method === m && p.synSteps === n);
+    const steps = [...new Set(points.map((p) => p.synSteps))];
+    const rows = steps.map((n) => {
+      const mct = at("mct", n)?.seconds;
+      const tape = at("mtt-tape", n)?.seconds;
+      const mtt = at("mtt", n)?.seconds;
+      return `${n} steps: MCT / MTT (tape) ${fmtRatio(mct! / tape!)}, ` +
+        `MCT / MTT ${fmtRatio(mct! / mtt!)}`;
+    });
+    lines.push("", `Time ratios: ${rows.join("; ")}.`);
     if (r.memoryGrowth) {
       const g = r.memoryGrowth;
       lines.push(
