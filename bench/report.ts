@@ -103,7 +103,7 @@ export function medianOf(
 
 /** Ratios the summary reports, also stored in bench.json. */
 export interface Ratios {
-  /** MCT time / MTT time per configuration. */
+  /** MCT time / MTT time per configuration (and case suffix, e.g. -ipc10). */
   mctOverMtt: Record<string, number>;
   /** Each configuration's median over the primary configuration's, per case. */
   vsPrimary: Record<string, Record<string, number>>;
@@ -122,10 +122,14 @@ export function ratios(
   baseline?: BenchRecord,
 ): Ratios {
   const out: Ratios = { mctOverMtt: {}, vsPrimary: {} };
-  for (const c of record.configs) {
-    const mtt = medianOf(record, "mtt-iteration", c.id);
-    const mct = medianOf(record, "mct-iteration", c.id);
-    if (mtt && mct) out.mctOverMtt[c.id] = mct / mtt;
+  // Pairs mct-iteration<suffix> / mtt-iteration<suffix>, keyed by config
+  // and suffix.
+  for (const r of record.results) {
+    if (!r.case.startsWith("mct-iteration")) continue;
+    const suffix = r.case.slice("mct-iteration".length);
+    const mtt = medianOf(record, `mtt-iteration${suffix}`, r.config);
+    const mct = medianOf(record, r.case, r.config);
+    if (mtt && mct) out.mctOverMtt[`${r.config}${suffix}`] = mct / mtt;
   }
   for (const r of record.results) {
     if (r.status !== "ok" || r.config === "js") continue;
@@ -269,9 +273,12 @@ export function renderMarkdown(
         `${r.vsPytorch[0].toFixed(2)}–${r.vsPytorch[1].toFixed(2)}× its time.`,
     );
   }
-  for (const [config, v] of Object.entries(r.mctOverMtt)) {
+  for (const [key, v] of Object.entries(r.mctOverMtt)) {
+    const [config, suffix] = key.split(/(?=-)/);
+    const setting = suffix ? ` (${suffix.slice(1)})` : "";
     lines.push(
-      `- MCT / MTT time per iteration on \`${config}\`: ${v.toFixed(2)}×.`,
+      `- MCT / MTT time per iteration${setting} on \`${config}\`: ` +
+        `${v.toFixed(2)}×.`,
     );
   }
   for (const [caseId, byConfig] of Object.entries(r.vsPrimary)) {
