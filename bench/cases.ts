@@ -40,6 +40,8 @@ export interface BenchConfig {
   id: string;
   backend: "wasm" | "cpu";
   native: boolean;
+  /** The run's main configuration (`wasm+native`, else `wasm`). */
+  primary?: boolean;
 }
 
 /** Warm-up and timed iterations, or the reason a configuration is skipped. */
@@ -102,7 +104,11 @@ function byConfig(
   quickCounts: Partial<Record<string, [number, number]>> = {},
   skipReason = CPU_TOO_SLOW,
 ): Plan {
-  const c = quick ? quickCounts[config.id] : counts[config.id];
+  // Quick runs always cover the main configuration, native or not.
+  const c = quick
+    ? quickCounts[config.id] ??
+      (config.primary ? quickCounts["wasm+native"] : undefined)
+    : counts[config.id];
   if (!c) {
     return {
       skip: quick && counts[config.id] ? "not in --quick runs" : skipReason,

@@ -265,6 +265,7 @@ async function main(): Promise<void> {
         id: c.id,
         backend: c.backend as BenchConfig["backend"],
         native: c.native,
+        primary: c === primary,
       };
       const out = await runGroup(
         group,
