@@ -208,6 +208,11 @@ export function renderMarkdown(
       "before → after. Compare figures by their ratios, all measured in this " +
       "one run; absolute times move with the load.",
     "",
+    "Iterations differ by configuration (column `n`, after 1–2 warm-ups): " +
+      "the stock-kernel configurations, many times slower, get fewer, and " +
+      "the stock `cpu` backend runs only the small mixed product (twice, no " +
+      "warm-up); skipped rows say why.",
+    "",
   );
 
   lines.push("## Time per iteration", "");
