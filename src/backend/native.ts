@@ -28,6 +28,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { isAbsolute, relative } from "node:path";
 import { tf } from "./tf.ts";
 
 /** Names of the suite's own kernels. */
@@ -230,6 +231,15 @@ export function parseNativeChoice(
     : undefined;
 }
 
+/**
+ * The library path as recorded in outputs: relative to the working folder
+ * when inside it, so committed results do not name one machine's folders.
+ */
+function displayPath(file: string): string {
+  const rel = relative(Deno.cwd(), file);
+  return rel.startsWith("..") || isAbsolute(rel) ? file : rel;
+}
+
 /** Default library location: native/build/libtrajbench.so of this checkout. */
 export function defaultNativeLibrary(): string {
   return fileURLToPath(
@@ -300,7 +310,7 @@ export function enableNativeKernels(
     lib = opened;
     info = {
       active: false,
-      library: path,
+      library: displayPath(path),
       threads: opened.tb_init(Number.isInteger(threads) ? threads : 0),
       blas: blasInfo(opened),
     };
