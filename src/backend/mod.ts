@@ -204,7 +204,7 @@ export async function initBackend(
     throw new InputError(
       subject,
       "the native backend needs @tensorflow/tfjs-node or " +
-        "@tensorflow/tfjs-node-gpu; see the README section 'Native backend'",
+        "@tensorflow/tfjs-node-gpu; see the README section "TensorFlow backend"",
     );
   }
   if (!info && (choice === "wasm" || choice === "auto")) info = await tryWasm();
