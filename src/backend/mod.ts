@@ -72,7 +72,7 @@ export function parseBackendChoice(
 async function tryNative(): Promise<BackendInfo | undefined> {
   // Bare, non-literal specifiers keep these optional packages out of the
   // module graph and never trigger a download: they resolve only after a user
-  // added them to deno.json on purpose (README, "Native backend").
+  // added them to deno.json on purpose (README, "TensorFlow backend").
   for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
     const specifier = pkg;
     try {
@@ -204,7 +204,7 @@ export async function initBackend(
     throw new InputError(
       subject,
       "the native backend needs @tensorflow/tfjs-node or " +
-        "@tensorflow/tfjs-node-gpu; see the README section "TensorFlow backend"",
+        "@tensorflow/tfjs-node-gpu; see the README section 'TensorFlow backend'",
     );
   }
   if (!info && (choice === "wasm" || choice === "auto")) info = await tryWasm();
