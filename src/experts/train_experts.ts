@@ -26,6 +26,11 @@ import type { PreparedData } from "../pipeline/prepare.ts";
 import { formatDuration, Progress } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
 import { writeJsonAtomic } from "../util/fs.ts";
+import {
+  noteArtifact,
+  type ProducedBy,
+  producedBy,
+} from "../pipeline/provenance.ts";
 import * as path from "node:path";
 
 /** Expert training settings; defaults are the reference's. */
@@ -108,16 +113,27 @@ export async function trainExperts(
       augmentation: s.dsa ? "dsa:color_crop_cutout_flip_scale_rotate" : "none",
     },
   });
-  await writeJsonAtomic(path.join(storeDir, DATA_SIDECAR), {
+  const sidecar = path.join(storeDir, DATA_SIDECAR);
+  const by = await producedBy();
+  let first: ProducedBy | null = by;
+  try {
+    first = JSON.parse(await Deno.readTextFile(sidecar)).producedBy ?? null;
+  } catch {
+    // A new store: this process is its producer.
+  }
+  await writeJsonAtomic(sidecar, {
     settings: data.settings,
     trainSha256: data.trainSha256,
     zcaSha256: data.zcaSha256,
+    producedBy: first,
   });
+  const missing: number[] = [];
   for (const index of opts.experts) {
     if (await hasExpert(store, index)) {
       log(`[experts] expert ${index} already in ${storeDir}, skipped`);
       continue;
     }
+    missing.push(index);
     const started = performance.now();
     const rng = Rng.derive(s.seed, "expert", index);
     const theta0 = initParams(layout, rng);
@@ -162,6 +178,12 @@ export async function trainExperts(
       }% in ${formatDuration(wallSeconds)}`,
     );
   }
+  noteArtifact({
+    stage: "experts",
+    path: storeDir,
+    producedBy: missing.length === opts.experts.length ? by : first,
+    reused: missing.length < opts.experts.length,
+  });
   const want = new Set(opts.experts);
   return (await listExperts(store)).filter((e) => want.has(e.index));
 }

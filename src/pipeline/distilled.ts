@@ -50,6 +50,8 @@ export interface DistilledManifest {
   seconds: number;
   imagesSha256: string;
   finalLoss: number | null;
+  /** The checkout that made it (absent in sets from before this field). */
+  producedBy?: { commit: string; dirty: boolean };
 }
 
 /** A loaded distilled set. */

@@ -67,3 +67,38 @@ export function runtimeVersions(): {
     os: `${Deno.build.os} ${os.release()} ${Deno.build.arch}`,
   };
 }
+
+/** The checkout state a stage's output was produced at. */
+export interface ProducedBy {
+  commit: string;
+  dirty: boolean;
+}
+
+let producer: Promise<ProducedBy> | undefined;
+
+/** The commit this process runs (read once: later commits do not change the code already loaded). */
+export function producedBy(): Promise<ProducedBy> {
+  producer ??= gitState();
+  return producer;
+}
+
+/** One stage output used by this process, made now or reused from the cache. */
+export interface ArtifactUse {
+  stage: string;
+  path: string;
+  /** Null when the output predates this record. */
+  producedBy: ProducedBy | null;
+  reused: boolean;
+}
+
+const uses: ArtifactUse[] = [];
+
+/** Record that a stage output was used. */
+export function noteArtifact(use: ArtifactUse): void {
+  uses.push(use);
+}
+
+/** Every stage output used so far in this process. */
+export function artifactUses(): readonly ArtifactUse[] {
+  return uses;
+}

@@ -46,7 +46,12 @@ import {
   prepareData,
   type PreparedData,
 } from "./prepare.ts";
-import { cpuDescription, gitState, runtimeVersions } from "./provenance.ts";
+import {
+  artifactUses,
+  cpuDescription,
+  producedBy,
+  runtimeVersions,
+} from "./provenance.ts";
 import { contentKey } from "./work.ts";
 import {
   distillDir,
@@ -235,6 +240,9 @@ export async function reproduce(
     quiet: opts.quiet ?? false,
   };
   const dir = path.join(opts.resultsRoot ?? "results", spec.name, scale);
+  // The code this process runs is the code at its start, whatever is
+  // committed while it runs.
+  const git = await producedBy();
   const backend = backendInfo();
 
   // Data, one preparation per ZCA setting.
@@ -623,8 +631,31 @@ export async function reproduce(
     });
   }
 
-  const git = await gitState();
   const versions = runtimeVersions();
+  // Cached stages may come from other commits: say so rather than let the
+  // table's own commit stand for them.
+  const artifacts = artifactUses();
+  const foreign = artifacts.filter((a) =>
+    a.producedBy === null || a.producedBy.commit !== git.commit ||
+    a.producedBy.dirty
+  );
+  const states = [
+    ...new Set(
+      foreign.map((a) =>
+        a.producedBy
+          ? a.producedBy.commit.slice(0, 12) +
+            (a.producedBy.dirty ? "+dirty" : "")
+          : "not recorded"
+      ),
+    ),
+  ];
+  const deviations = foreign.length === 0 ? s.deviations : [
+    ...s.deviations,
+    `${foreign.length} of ${artifacts.length} stage outputs come from other or uncommitted ` +
+    `states of the code (${
+      states.join(", ")
+    }); the configuration below lists each`,
+  ];
   const datasets = [...prepared.values()].flatMap((d) => [
     {
       name: `${d.settings.dataset}${d.settings.zca ? " (ZCA)" : ""}`,
@@ -642,7 +673,7 @@ export async function reproduce(
     scale,
     title: spec.title,
     summary: s.summary,
-    deviations: s.deviations,
+    deviations,
     runs,
     cells,
     convergence,
@@ -659,7 +690,13 @@ export async function reproduce(
       os: versions.os,
       datasets,
       trajectories: dedupe(trajectories),
-      config: { table: spec.name, scale, dataset: spec.dataset, ...s },
+      config: {
+        table: spec.name,
+        scale,
+        dataset: spec.dataset,
+        ...s,
+        artifacts,
+      },
       stageSeconds,
       started: started.toISOString(),
       finished: new Date().toISOString(),

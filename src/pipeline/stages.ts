@@ -43,6 +43,7 @@ import {
 } from "./prepare.ts";
 import { type Distilled, loadDistilled, saveDistilled } from "./distilled.ts";
 import { contentKey, workDir } from "./work.ts";
+import { noteArtifact, producedBy } from "./provenance.ts";
 
 /** Train (or reuse) experts; returns the store and its records. */
 export async function ensureExperts(
@@ -172,7 +173,14 @@ export async function ensureDistilled(
   const experts = await expertSourceFor(job);
   const dir = distillDir(job, experts);
   if (await exists(path.join(dir, "distilled.json"))) {
-    return { ...(await loadDistilled(dir)), dir };
+    const d = await loadDistilled(dir);
+    noteArtifact({
+      stage: "distill",
+      path: dir,
+      producedBy: d.manifest.producedBy ?? null,
+      reused: true,
+    });
+    return { ...d, dir };
   }
   const out = await runDistillation({
     config: job.config,
@@ -188,9 +196,12 @@ export async function ensureDistilled(
     ...(job.quiet ? { log: () => {} } : {}),
   });
   const { train } = job.data;
+  const by = await producedBy();
+  noteArtifact({ stage: "distill", path: dir, producedBy: by, reused: false });
   const manifest = await saveDistilled(
     dir,
     {
+      producedBy: by,
       config: job.config,
       iteration: out.state.iteration,
       alpha: out.state.alpha,
@@ -278,7 +289,14 @@ export async function ensureEvaluation(
     "runs.json",
   );
   if (await exists(file)) {
-    return JSON.parse(await Deno.readTextFile(file)).runs as EvalRun[];
+    const saved = JSON.parse(await Deno.readTextFile(file));
+    noteArtifact({
+      stage: "eval",
+      path: file,
+      producedBy: saved.producedBy ?? null,
+      reused: true,
+    });
+    return saved.runs as EvalRun[];
   }
   const layout = paramLayout(expertSpec(data, expert));
   const runs = await evaluateImageSet(
@@ -290,7 +308,10 @@ export async function ensureEvaluation(
     protocol,
     log,
   );
+  const by = await producedBy();
+  noteArtifact({ stage: "eval", path: file, producedBy: by, reused: false });
   await writeJsonAtomic(file, {
+    producedBy: by,
     key: contentKey(what.key),
     lr,
     seed,

@@ -137,7 +137,8 @@ async function runSmoke(name: string, dataRoot: string): Promise<void> {
     assert.equal(typeof r.settings["source"], "string");
   }
   assert.equal(back.runs.length, runs.length);
-  assert.deepEqual(back.deviations, s.deviations);
+  // A line about stage outputs from other code states may follow.
+  assert.deepEqual(back.deviations.slice(0, s.deviations.length), s.deviations);
 
   // Provenance names the commit and the backend.
   const p = back.provenance;
