@@ -83,9 +83,15 @@ export async function main(args: string[]): Promise<number> {
     positionals[0] ? "paper" : "quick",
   );
   const spec = await loadTable(name);
-  await initBackend(
+  const backend = await initBackend(
     values.backend !== undefined ? { backend: String(values.backend) } : {},
   );
+  if (backend.native && !backend.native.active) {
+    console.error(
+      `[reproduce] warning: the native kernels are off (${backend.native.reason}); training runs about 8× ` +
+        "slower. Build them with `deno task native` (needs gcc, make and libopenblas-dev).",
+    );
+  }
   const { dir } = await reproduce({
     spec,
     scale,
