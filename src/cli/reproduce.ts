@@ -92,7 +92,7 @@ export async function main(args: string[]): Promise<number> {
         "slower. Build them with `deno task native` (needs gcc, make and libopenblas-dev).",
     );
   }
-  const { dir } = await reproduce({
+  const { dir, result } = await reproduce({
     spec,
     scale,
     command: ["deno task reproduce", ...args].join(" "),
@@ -107,6 +107,16 @@ export async function main(args: string[]): Promise<number> {
       ? { dataRoot: values["data-root"] }
       : {}),
   });
+  if (result && result.storage.length > 0) {
+    console.log("data set | source | experts | MTT bytes | MCT bytes | ratio");
+    for (const r of result.storage) {
+      console.log(
+        `${r.dataset} | ${r.source} | ${r.experts} | ${r.mttBytes} | ${r.mctBytes} | ${
+          r.ratio.toFixed(2)
+        }×`,
+      );
+    }
+  }
   if (!values.plan) console.log(`results: ${dir}/report.md`);
   return 0;
 }
