@@ -5,7 +5,11 @@
  *
  * @module
  */
-import type { CellSpec } from "../src/pipeline/table_spec.ts";
+import {
+  EXPERT_DEFAULTS,
+  type ExpertSettings,
+} from "../src/experts/train_experts.ts";
+import type { CellSpec, ScaleSpec } from "../src/pipeline/table_spec.ts";
 
 /** Where the MTT hyper-parameters come from. */
 export const MTT_TABLE = "MTT hyper-parameter table (reference.md §4)";
@@ -111,4 +115,53 @@ export function smokeCells(variant = ""): CellSpec[] {
     distill: {},
     source: SMOKE_SOURCE,
   }));
+}
+
+/** What differs between the fixture-sized smoke scales. */
+export interface FixtureSmoke {
+  summary: string;
+  trainPerClass: number;
+  testPerClass: number;
+  /** Changes to the smoke experts (width, depth). */
+  expert: Partial<ExpertSettings>;
+  iterations: number;
+  synSteps: number;
+}
+
+/**
+ * A smoke scale sized for the small fixture files the tests write: 2 experts
+ * × 3 epochs, IPC 1, 2 evaluation networks × 4 epochs, no ZCA, no gate.
+ */
+export function fixtureSmoke(o: FixtureSmoke): ScaleSpec {
+  return {
+    summary: o.summary,
+    deviations: [SMOKE_NOTE],
+    data: {
+      trainPerClass: o.trainPerClass,
+      testPerClass: o.testPerClass,
+      subsetSeed: 0,
+    },
+    expert: { ...EXPERT_DEFAULTS, epochs: 3, batchSize: 32, ...o.expert },
+    experts: 2,
+    waypoints: 3,
+    beta: "cumulative",
+    distill: {
+      iterations: o.iterations,
+      seed: 0,
+      synSteps: o.synSteps,
+      expertEpochs: 1,
+      maxStartEpoch: 2,
+      lrImg: 100,
+      // Fixture images give α large gradients; 1e-5 can turn α negative.
+      lrLr: 1e-7,
+    },
+    cells: smokeCells(),
+    random: [{ ipc: 1, zca: false }],
+    eval: { runs: 2, epochs: 4 },
+    evalEvery: 0,
+    evalEveryRuns: 0,
+    evalSeed: 0,
+    minExpertAccuracy: 0,
+    allowPartialData: true,
+  };
 }

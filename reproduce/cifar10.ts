@@ -14,6 +14,7 @@ import {
   EVAL_RUNS_NOTE,
   expertGateNote,
   finalIterationNote,
+  fixtureSmoke,
   LR_INIT_NOTE,
   MCT_CIFAR10,
   MCT_HALF_LR_NOTE,
@@ -21,8 +22,6 @@ import {
   RANDOM_NOTE,
   reducedCells,
   SEEDS_NOTE,
-  SMOKE_NOTE,
-  smokeCells,
 } from "./_common.ts";
 
 // batchSyn 0 = the whole synthetic set ("all" in the MTT table).
@@ -206,35 +205,16 @@ const quick: ScaleSpec = {
   allowPartialData: false,
 };
 
-const smoke: ScaleSpec = {
+const smoke: ScaleSpec = fixtureSmoke({
   summary:
     "A pipeline check, not a measurement: 2 experts × 3 epochs, width 8, 10 training images per class, " +
     "3 distillation iterations at IPC 1, 2 evaluation networks × 4 epochs.",
-  deviations: [SMOKE_NOTE],
-  data: { trainPerClass: 10, testPerClass: 5, subsetSeed: 0 },
-  expert: { ...EXPERT_DEFAULTS, epochs: 3, netWidth: 8, batchSize: 32 },
-  experts: 2,
-  waypoints: 3,
-  beta: "cumulative",
-  distill: {
-    iterations: 3,
-    seed: 0,
-    synSteps: 3,
-    expertEpochs: 1,
-    maxStartEpoch: 2,
-    lrImg: 100,
-    // Fixture images give α large gradients; 1e-5 can turn α negative.
-    lrLr: 1e-7,
-  },
-  cells: smokeCells(),
-  random: [{ ipc: 1, zca: false }],
-  eval: { runs: 2, epochs: 4 },
-  evalEvery: 0,
-  evalEveryRuns: 0,
-  evalSeed: 0,
-  minExpertAccuracy: 0,
-  allowPartialData: true,
-};
+  trainPerClass: 10,
+  testPerClass: 5,
+  expert: { netWidth: 8 },
+  iterations: 3,
+  synSteps: 3,
+});
 
 /** The CIFAR-10 table. */
 export const table: TableSpec = {

@@ -14,14 +14,13 @@ import {
   EVAL_RUNS_NOTE,
   expertGateNote,
   finalIterationNote,
+  fixtureSmoke,
   LR_INIT_NOTE,
   MCT_HALF_LR_NOTE,
   MTT_TABLE,
   RANDOM_NOTE,
   reducedCells,
   SEEDS_NOTE,
-  SMOKE_NOTE,
-  smokeCells,
 } from "./_common.ts";
 
 /** N, M, T⁺, batch_syn (0 = all), lr_img, lr_lr and ZCA of one MTT row. */
@@ -185,34 +184,16 @@ const quick: ScaleSpec = {
   allowPartialData: false,
 };
 
-const smoke: ScaleSpec = {
+const smoke: ScaleSpec = fixtureSmoke({
   summary:
     "A pipeline check, not a measurement: 2 experts × 3 epochs, width 4, 2 training images per class, " +
     "2 distillation iterations of 2 steps at IPC 1 (100 images), 2 evaluation networks × 4 epochs.",
-  deviations: [SMOKE_NOTE],
-  data: { trainPerClass: 2, testPerClass: 1, subsetSeed: 0 },
-  expert: { ...EXPERT_DEFAULTS, epochs: 3, netWidth: 4, batchSize: 32 },
-  experts: 2,
-  waypoints: 3,
-  beta: "cumulative",
-  distill: {
-    iterations: 2,
-    seed: 0,
-    synSteps: 2,
-    expertEpochs: 1,
-    maxStartEpoch: 2,
-    lrImg: 100,
-    lrLr: 1e-7,
-  },
-  cells: smokeCells(),
-  random: [{ ipc: 1, zca: false }],
-  eval: { runs: 2, epochs: 4 },
-  evalEvery: 0,
-  evalEveryRuns: 0,
-  evalSeed: 0,
-  minExpertAccuracy: 0,
-  allowPartialData: true,
-};
+  trainPerClass: 2,
+  testPerClass: 1,
+  expert: { netWidth: 4 },
+  iterations: 2,
+  synSteps: 2,
+});
 
 /** The CIFAR-100 table. */
 export const table: TableSpec = {
