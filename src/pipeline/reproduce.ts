@@ -15,6 +15,7 @@ import {
   tf,
 } from "../backend/tf.ts";
 import { distillConfig } from "../distill/config.ts";
+import { syntheticLabels } from "../distill/loop.ts";
 import type { EvalRun } from "../eval/protocol.ts";
 import { expertSpec } from "../experts/train_experts.ts";
 import { initParams, lossAndGrad } from "../model/convnet.ts";
@@ -315,7 +316,6 @@ export async function reproduce(
     let dirOf = stores.get(zca);
     if (!dirOf) {
       const data = await dataFor(zca);
-      const t0 = performance.now();
       const { storeDir, entries } = await ensureExperts(
         data,
         s.expert,
@@ -326,7 +326,6 @@ export async function reproduce(
         },
       );
       stageSeconds.experts! += entries.reduce((a, e) => a + e.wallSeconds, 0);
-      void t0;
       stores.set(zca, storeDir);
       dirOf = storeDir;
     }
@@ -431,16 +430,8 @@ export async function reproduce(
               iteration >= config.iterations ||
               evals.some((e) => e.iteration === iteration)
             ) return;
-            const set = {
-              ...data.train,
-              images,
-              labels: Int32Array.from({
-                length: images.length /
-                  (data.train.height * data.train.width * data.train.channels),
-              }, (_, i) => Math.floor(i / config.ipc)),
-              count: images.length /
-                (data.train.height * data.train.width * data.train.channels),
-            };
+            const labels = syntheticLabels(data.train.numClasses, config.ipc);
+            const set = { ...data.train, images, labels, count: labels.length };
             const r = await evaluateImageSet(
               layout,
               set,
